@@ -1,0 +1,262 @@
+"""
+Tests of the ./series tool on a tiny fake sdist: no network, no Django.
+
+Each test copies the tool into a temporary project with its own series.cfg
+and a pre-filled download cache, and runs it as a contributor would.
+"""
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import unittest
+
+TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'series')
+
+FILES = {
+    'README': 'A fake project.\n',
+    'pkg/__init__.py': 'VERSION = 1\n',
+    'pkg/core.py': 'def answer():\n    return 42\n',
+}
+
+
+def make_sdist(path, files=FILES, top='Fake-1.0'):
+    with tarfile.open(path, 'w:gz') as archive:
+        for name, text in sorted(files.items()):
+            data = text.encode()
+            info = tarfile.TarInfo('%s/%s' % (top, name))
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            info.uid = info.gid = 12345  # Not the user running the tests.
+            archive.addfile(info, io.BytesIO(data))
+
+
+class SeriesToolTests(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.project = os.path.join(self.tmp, 'project')
+        self.cache = os.path.join(self.tmp, 'cache')
+        os.makedirs(os.path.join(self.project, 'patches'))
+        os.makedirs(self.cache)
+        shutil.copy(TOOL, self.project)
+        sdist = os.path.join(self.cache, 'Fake-1.0.tar.gz')
+        make_sdist(sdist)
+        with open(sdist, 'rb') as f:
+            self.sha256 = hashlib.sha256(f.read()).hexdigest()
+        self.write_config(self.sha256)
+        self.tree = os.path.join(self.project, 'build', 'django')
+        self.env = dict(os.environ, SERIES_CACHE=self.cache, GIT_CONFIG_NOSYSTEM='1',
+                        HOME=self.tmp, GIT_AUTHOR_NAME='Tester', GIT_AUTHOR_EMAIL='tester@example.com',
+                        GIT_COMMITTER_NAME='Tester', GIT_COMMITTER_EMAIL='tester@example.com')
+
+    def write_config(self, sha256):
+        with open(os.path.join(self.project, 'series.cfg'), 'w') as f:
+            f.write('[base]\nname = Fake\nversion = 1.0\nsha256 = %s\n' % sha256)
+
+    def series(self, *args, expect=0):
+        proc = subprocess.run(
+            [sys.executable, os.path.join(self.project, 'series')] + list(args),
+            cwd=self.project, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            universal_newlines=True, timeout=120,
+        )
+        if expect is not None:
+            self.assertEqual(proc.returncode, expect, proc.stdout)
+        return proc.stdout
+
+    def git(self, *args, cwd=None):
+        return subprocess.run(
+            ['git', '-C', cwd or self.tree] + list(args), env=self.env, check=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+        ).stdout
+
+    def commit_change(self, path, text, message):
+        with open(os.path.join(self.tree, path), 'w') as f:
+            f.write(text)
+        self.git('add', path)
+        self.git('commit', '-q', '-m', message)
+
+    def patch_files(self):
+        directory = os.path.join(self.project, 'patches')
+        result = {}
+        for name in sorted(os.listdir(directory)):
+            with open(os.path.join(directory, name), 'rb') as f:
+                result[name] = f.read()
+        return result
+
+    def test_apply_materializes_base(self):
+        output = self.series('apply')
+        self.assertIn('0 patches', output)
+        with open(os.path.join(self.tree, 'pkg', 'core.py')) as f:
+            self.assertEqual(f.read(), FILES['pkg/core.py'])
+        self.assertEqual(self.git('rev-parse', 'base').strip(), self.git('rev-parse', 'HEAD').strip())
+        self.assertEqual(os.stat(os.path.join(self.tree, 'README')).st_uid, os.getuid())
+        self.assertEqual(self.git('status', '--porcelain'), '')
+
+    def test_base_commit_is_reproducible(self):
+        self.series('apply')
+        first = self.git('rev-parse', 'base').strip()
+        shutil.rmtree(self.tree)
+        self.series('apply')
+        self.assertEqual(self.git('rev-parse', 'base').strip(), first)
+
+    def test_export_apply_round_trip(self):
+        self.series('apply')
+        self.commit_change('pkg/core.py', 'def answer():\n    return 43\n', 'Changed the answer.\n\nBecause.')
+        self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
+        output = self.series('export')
+        self.assertIn('2 patches', output)
+        files = self.patch_files()
+        self.assertEqual(files['series'], b'0001-Changed-the-answer.patch\n0002-Added-pkg.new.patch\n')
+        self.assertIn(b'Subject: [PATCH] Changed the answer.', files['0001-Changed-the-answer.patch'])
+        self.assertIn('matches patches/', self.series('status'))
+        # A fresh tree made from the patches holds the same commits.
+        tree_before = self.git('rev-parse', 'HEAD^{tree}').strip()
+        shutil.rmtree(os.path.join(self.project, 'build'))
+        self.series('apply')
+        self.assertEqual(self.git('rev-parse', 'HEAD^{tree}').strip(), tree_before)
+        self.assertEqual(self.git('log', '--format=%s', 'base..HEAD').split('\n')[:2],
+                         ['Added pkg.new.', 'Changed the answer.'])
+        self.assertIn('matches patches/', self.series('status'))
+
+    def test_export_is_deterministic(self):
+        self.series('apply')
+        self.commit_change('pkg/core.py', 'def answer():\n    return 43\n', 'Changed the answer.')
+        self.series('export')
+        first = self.patch_files()
+        self.series('export')
+        self.assertEqual(self.patch_files(), first)
+        # The same commits re-applied on another day by another committer
+        # export to the same bytes.
+        shutil.rmtree(os.path.join(self.project, 'build'))
+        self.env['GIT_COMMITTER_NAME'] = 'Someone Else'
+        self.env['GIT_COMMITTER_DATE'] = '2030-01-01T00:00:00+0000'
+        self.series('apply')
+        self.series('export')
+        self.assertEqual(self.patch_files(), first)
+
+    def test_export_removes_stale_patches(self):
+        self.series('apply')
+        self.commit_change('pkg/core.py', 'def answer():\n    return 43\n', 'Changed the answer.')
+        self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
+        self.series('export')
+        self.git('reset', '-q', '--hard', 'HEAD~1')
+        self.series('export')
+        self.assertEqual(sorted(self.patch_files()), ['0001-Changed-the-answer.patch', 'series'])
+
+    def test_sha256_mismatch(self):
+        self.write_config('0' * 64)
+        output = self.series('apply', expect=1)
+        self.assertIn('sha256', output)
+        self.assertIn('Nothing was extracted', output)
+        self.assertFalse(os.path.exists(self.tree))
+
+    def test_patch_that_does_not_apply(self):
+        self.series('apply')
+        self.commit_change('pkg/core.py', 'def answer():\n    return 43\n', 'Changed the answer.')
+        self.series('export')
+        patch = os.path.join(self.project, 'patches', '0001-Changed-the-answer.patch')
+        with open(patch) as f:
+            text = f.read()
+        with open(patch, 'w') as f:
+            f.write(text.replace('-    return 42', '-    return 41'))
+        shutil.rmtree(os.path.join(self.project, 'build'))
+        output = self.series('apply', expect=1)
+        self.assertIn('patch 1/1 0001-Changed-the-answer.patch does not apply', output)
+        self.assertIn('files it touches: pkg/core.py', output)
+        self.assertIn('git am --continue', output)
+        self.assertTrue(os.path.isdir(os.path.join(self.tree, '.git', 'rebase-apply')))
+        # The tree in the middle of `git am` is not replaced without --force.
+        output = self.series('apply', expect=1)
+        self.assertIn('refusing to replace', output)
+        self.assertEqual(self.series('status', expect=1).count('git am'), 1)
+
+    def test_refuses_to_destroy_uncommitted_work(self):
+        self.series('apply')
+        with open(os.path.join(self.tree, 'pkg', 'core.py'), 'a') as f:
+            f.write('# work in progress\n')
+        output = self.series('apply', expect=1)
+        self.assertIn('refusing to replace', output)
+        self.assertIn('--force', output)
+        self.assertIn('uncommitted changes', self.series('status', expect=1))
+        self.assertIn('uncommitted changes', self.series('export', expect=1))
+        with open(os.path.join(self.tree, 'pkg', 'core.py')) as f:
+            self.assertIn('work in progress', f.read())
+
+    def test_refuses_to_destroy_unexported_commits(self):
+        self.series('apply')
+        self.commit_change('pkg/core.py', 'def answer():\n    return 43\n', 'Changed the answer.')
+        self.assertIn('not exported', self.series('status', expect=1))
+        self.assertIn('refusing to replace', self.series('apply', expect=1))
+        # --force moves the tree aside instead of deleting it.
+        output = self.series('apply', '--force')
+        self.assertIn('moved the old tree aside', output)
+        trash = os.path.join(self.project, 'build', 'trash')
+        (old,) = os.listdir(trash)
+        self.assertEqual(self.git('log', '-1', '--format=%s', cwd=os.path.join(trash, old)).strip(),
+                         'Changed the answer.')
+        self.assertEqual(self.git('rev-parse', 'HEAD').strip(), self.git('rev-parse', 'base').strip())
+
+    def test_status_reports_patches_not_applied(self):
+        self.series('apply')
+        self.commit_change('pkg/core.py', 'def answer():\n    return 43\n', 'Changed the answer.')
+        self.series('export')
+        self.git('reset', '-q', '--hard', 'base')
+        # The tree moved back: its state differs from patches/ and the
+        # commit is only in patches/, so a fresh apply loses nothing... but
+        # the tree's HEAD moved, which status must report as unexported.
+        self.series('status', expect=1)
+        self.series('apply', '--force')
+        self.assertIn('matches patches/', self.series('status'))
+        # patches/ changed behind the tree's back (e.g. a git pull).
+        with open(os.path.join(self.project, 'patches', 'series'), 'w') as f:
+            f.write('')
+        output = self.series('status')
+        self.assertIn('patches/ holds changes not applied', output)
+        self.series('apply')
+        self.assertEqual(self.git('rev-parse', 'HEAD').strip(), self.git('rev-parse', 'base').strip())
+
+    def test_series_names_a_missing_patch(self):
+        with open(os.path.join(self.project, 'patches', 'series'), 'w') as f:
+            f.write('0001-missing.patch\n')
+        output = self.series('apply', expect=1)
+        self.assertIn("names '0001-missing.patch'", output)
+
+    def test_unsafe_archive_is_refused(self):
+        make_sdist(os.path.join(self.cache, 'Fake-1.0.tar.gz'), {'../evil': 'x'})
+        with open(os.path.join(self.cache, 'Fake-1.0.tar.gz'), 'rb') as f:
+            self.write_config(hashlib.sha256(f.read()).hexdigest())
+        output = self.series('apply', expect=1)
+        self.assertIn('unexpected entry', output)
+        self.assertFalse(os.path.exists(os.path.join(self.project, 'build', 'evil')))
+        self.assertFalse(os.path.exists(self.tree))
+
+
+class FailingIdsTests(unittest.TestCase):
+    def setUp(self):
+        import importlib.machinery
+        import importlib.util
+        loader = importlib.machinery.SourceFileLoader('series_tool', TOOL)
+        spec = importlib.util.spec_from_loader('series_tool', loader)
+        self.tool = importlib.util.module_from_spec(spec)
+        loader.exec_module(self.tool)
+
+    def test_python_311_and_older_formats(self):
+        output = (
+            'ERROR: test_a (app.tests.ATests.test_a)\n'
+            'FAIL: test_b (app.tests.BTests)\n'
+            'FAIL: test_c (app.tests.CTests.test_c) [subtest] (x=1)\n'
+            'ERROR: setUpClass (app.tests.DTests)\n'
+            'UNEXPECTED SUCCESS: test_e (app.tests.ETests.test_e)\n'
+            'ok FAIL: not a result line\n'
+        )
+        self.assertEqual(self.tool.failing_ids(output), {
+            'app.tests.ATests.test_a', 'app.tests.BTests.test_b', 'app.tests.CTests.test_c',
+            'app.tests.DTests.setUpClass', 'app.tests.ETests.test_e',
+        })
+
+
+if __name__ == '__main__':
+    unittest.main()
