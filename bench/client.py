@@ -143,6 +143,7 @@ def sequential(total, window):
     from asgiref.sync import async_to_sync
     from django.test import AsyncClient
     client = AsyncClient()
+
     async def request():
         return await client.get('/')
     get = async_to_sync(request)

@@ -6,6 +6,7 @@ Usage: python bench_tests.py [--rounds N] [--leak-tests N]
 Measures, in one process and interleaved in rounds (median of the rounds):
 - an empty sync test in SimpleTestCase (the unit for all ratios),
 - an empty async test in SimpleTestCase,
+- a bare async_to_sync() call (not a test), for reference,
 - an empty async test in unittest.IsolatedAsyncioTestCase,
 - an empty async test with an async setUp() and with a sync setUp() (when
   the tree supports async setUp()),
@@ -26,6 +27,7 @@ import unittest
 import warnings
 
 import django
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
 settings.configure(DATABASES={}, INSTALLED_APPS=[], USE_TZ=False)
@@ -74,12 +76,29 @@ else:
     IsolatedTests = None
 
 
+async def noop():
+    pass
+
+
+class BareAsyncToSync:
+    """Not a test: a bare async_to_sync() call, for reference."""
+    def __init__(self, name):
+        pass
+
+    def __call__(self, result):
+        async_to_sync(noop)()
+
+
 def run(cls, number):
     """Return the mean time per test, in microseconds."""
-    suite = unittest.TestSuite([cls('test') for _ in range(number)])
+    tests = [cls('test') for _ in range(number)]
     result = unittest.TestResult()
     start = time.perf_counter()
-    suite.run(result)
+    if cls is BareAsyncToSync:
+        for test in tests:
+            test(result)
+    else:
+        unittest.TestSuite(tests).run(result)
     elapsed = time.perf_counter() - start
     if not result.wasSuccessful():
         raise RuntimeError(result.errors + result.failures)
@@ -126,6 +145,7 @@ def main():
 
     kinds = [('empty sync test', SyncTests, options.sync_tests)]
     kinds.append(('empty async test', AsyncTests, options.async_tests))
+    kinds.append(('bare async_to_sync() call', BareAsyncToSync, options.async_tests))
     if IsolatedTests is not None:
         kinds.append(('IsolatedAsyncioTestCase', IsolatedTests, options.async_tests))
     AsyncSetUpTests = async_set_up_class()
