@@ -1,7 +1,7 @@
 """
 Compare the per-request cost of django.test.AsyncClient with Client.
 
-Usage: python bench_client.py [--middleware none|common|project] [--rounds N]
+Usage: python client.py [--middleware none|common|project] [--rounds N]
 
 Runs in one process, with a minimal settings module and URLconf made here:
 
@@ -16,7 +16,15 @@ Runs in one process, with a minimal settings module and URLconf made here:
 
 Each of 1. and 2. is measured in several interleaved rounds and the fastest
 round is kept, which reduces the noise of a shared machine. Ratios are
-AsyncClient cost / Client cost.
+AsyncClient cost / Client cost. Each also measures the sync Client wrapped in
+one thread-sensitive sync_to_async() call: the least an async client costs
+that runs sync views in the caller's thread, as a test's transaction needs.
+
+The POST figures depend on glibc's dynamic mmap threshold: the 1 MiB buffers
+are sometimes page-faulted afresh on every request and sometimes reused,
+which moves either client's cost by up to 2x between runs. Set
+MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=268435456 in the
+environment for steadier figures.
 """
 import argparse
 import gc

@@ -1,7 +1,7 @@
 """
 Benchmark of async test methods in Django's SimpleTestCase.
 
-Usage: python bench_tests.py [--rounds N] [--leak-tests N]
+Usage: python tests.py [--rounds N] [--leak-tests N]
 
 Measures, in one process and interleaved in rounds (median of the rounds):
 - an empty sync test in SimpleTestCase (the unit for all ratios),
@@ -55,17 +55,27 @@ class SyncSetUpAsyncTests(SimpleTestCase):
 
 
 def async_set_up_class():
-    """Return a class with an async setUp(), or None if not supported."""
+    """
+    Return a class with an async setUp(), or None if the Django in use
+    doesn't support it (it then rejects the class, or never runs setUp()).
+    """
     try:
         class AsyncSetUpAsyncTests(SimpleTestCase):
             async def setUp(self):
-                pass
+                self.set_up_ran = True
 
             async def test(self):
                 pass
     except TypeError:
         return None
-    return AsyncSetUpAsyncTests
+    test = AsyncSetUpAsyncTests('test')
+    with warnings.catch_warnings():
+        # "coroutine ... was never awaited" where setUp() is called
+        # synchronously.
+        warnings.simplefilter('ignore', RuntimeWarning)
+        test(unittest.TestResult())
+        gc.collect()
+    return AsyncSetUpAsyncTests if getattr(test, 'set_up_ran', False) else None
 
 
 if sys.version_info >= (3, 8):

@@ -234,6 +234,17 @@ class SeriesToolTests(unittest.TestCase):
         self.assertFalse(os.path.exists(self.tree))
 
 
+    def test_bench_rejects_bad_arguments(self):
+        """Bad bench arguments fail before anything is built or downloaded."""
+        os.makedirs(os.path.join(self.project, 'bench'))
+        output = self.series('bench', '--repeat', '0', expect=2)
+        self.assertIn("'0' is not a positive integer", output)
+        output = self.series('bench', 'missing.py', expect=1)
+        self.assertIn('no script missing.py in bench/', output)
+        output = self.series('bench', '--venv', 'nope', expect=1)
+        self.assertIn('no [venv nope] in series.cfg', output)
+        self.assertFalse(os.path.exists(os.path.join(self.project, 'build')))
+
 class FailingIdsTests(unittest.TestCase):
     def setUp(self):
         import importlib.machinery
