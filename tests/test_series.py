@@ -92,7 +92,6 @@ class ToolTestCase(unittest.TestCase):
         return result
 
 
-
 class SeriesToolTests(ToolTestCase):
     def test_apply_materializes_base(self):
         output = self.series('apply')
@@ -240,7 +239,6 @@ class SeriesToolTests(ToolTestCase):
         self.assertIn('unexpected entry', output)
         self.assertFalse(os.path.exists(os.path.join(self.project, 'build', 'evil')))
         self.assertFalse(os.path.exists(self.tree))
-
 
     def test_bench_rejects_bad_arguments(self):
         """Bad bench arguments fail before anything is built or downloaded."""
