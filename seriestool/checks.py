@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 
-from .common import ROOT, SeriesError, git, rel, run, say
+from .common import SeriesError, git, rel, require_python, run, say
 from .tree import changed_files
 from .venvs import ensure_venv
 
@@ -205,12 +205,12 @@ def offline_only(message):
     return bool(match) and (match[1] in STDLIB or match[1] in BUILTINS)
 
 
-def docs_warnings(tree, log):
-    """Build the docs of tree; return the warnings on what the series adds."""
-    venv = os.path.join(ROOT, 'build', 'venv-docs')
-    ensure_venv(venv, [os.path.join(ROOT, 'requirements', 'docs.txt')], None)
+def docs_warnings(base, tree, log):
+    """Build the docs of tree (of base); return the warnings on what the series adds."""
+    python = require_python(base.docs_python, 'the docs of %s' % base.title) if base.docs_python else None
+    ensure_venv(base.docs_venv, base.docs_requirements, None, python)
     with tempfile.TemporaryDirectory() as tmp:
-        proc = run([os.path.join(venv, 'bin', 'sphinx-build'), '-b', 'dummy', '-q', '-n', '-N', '-d',
+        proc = run([os.path.join(base.docs_venv, 'bin', 'sphinx-build'), '-b', 'dummy', '-q', '-n', '-N', '-d',
                     os.path.join(tmp, 'doctrees'), os.path.join(tree, 'docs'), os.path.join(tmp, 'out')],
                    check=False, env={'PYTHONPATH': tree})
     with open(log, 'w') as f:

@@ -95,7 +95,7 @@ def check_tree(base, python, args, failed):
         failed.append('lint (%s)' % base.title)
     if args.no_docs:
         return
-    warnings = docs_warnings(base.test_tree, log_path('docs-%s.log' % base.key))
+    warnings = docs_warnings(base, base.test_tree, log_path('docs-%s.log' % base.key))
     for warning in warnings:
         say('docs: %s' % warning)
     say('test: %s: docs built with Sphinx (nit-picky): %d warnings on what the series adds.'

@@ -26,6 +26,10 @@ class Base:
         self.python = python
         self.requirements = requirements
         self.venv = os.path.join(BUILD, 'venv' if key == 'release' else 'venv-' + key)
+        # Sphinx for the docs: requirements and Python (default: the tool's).
+        self.docs_requirements = [os.path.join(ROOT, 'requirements', 'docs.txt')]
+        self.docs_python = ''
+        self.docs_venv = os.path.join(BUILD, 'venv-docs' if key == 'release' else 'venv-docs-' + key)
         # build/django applies patches/ with `git am --3way`, as before;
         # upstream/ must apply with plain `git am`, as a reviewer would.
         self.threeway = threeway
@@ -51,6 +55,12 @@ def _paths(value):
     return [os.path.join(ROOT, path) for path in value.split()]
 
 
+def read_docs(base, section):
+    if section.get('docs'):
+        base.docs_requirements = _paths(section['docs'])
+    base.docs_python = section.get('docs_python', '')
+
+
 def read_config():
     parser = configparser.ConfigParser()
     if not parser.read(CONFIG_FILE):
@@ -67,6 +77,7 @@ def read_config():
             _paths(tests.get('requirements', 'requirements/test.txt')), pypi=(name, version))
     except KeyError as e:
         raise SeriesError('config: %s has no [base] %s.' % (CONFIG_FILE, e))
+    read_docs(config.base, section)
     # Compatibility with code that reads the release's fields directly.
     config.name, config.version, config.sha256 = name, version, config.base.sha256
     config.upstream = None
@@ -82,6 +93,7 @@ def read_config():
                 'upstream', section.get('title', slug), slug, section['top'], section['sha256'],
                 os.path.join(ROOT, 'upstream'), os.path.join(BUILD, 'upstream'), section.get('python', ''),
                 _paths(section.get('requirements', '')), archive=archive, threeway=False)
+            read_docs(config.upstream, section)
         except KeyError as e:
             raise SeriesError('config: %s has no [upstream] %s.' % (CONFIG_FILE, e))
     config.async_suite = tests.get('async_suite', '').split()
