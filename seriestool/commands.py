@@ -194,9 +194,13 @@ def test_upstream(config, args, totals, failed):
     python = base_venv(upstream, link=False)
     check_tree(upstream, python, args, failed)
     # The async tests and every test module the series touches.
-    labels = list(config.async_suite)
     modules = touched_test_modules(upstream.test_tree)
-    labels = modules + [label for label in labels if label.split('.')[0] not in modules]
+    labels = modules + [label for label in config.async_suite if label.split('.')[0] not in modules]
+    missing = [label for label in labels if not os.path.isdir(
+        os.path.join(upstream.test_tree, 'tests', label.split('.')[0]))]
+    if missing:
+        say('test: %s: no test module %s in this tree; not run.' % (upstream.title, ', '.join(missing)))
+        labels = [label for label in labels if label not in missing]
     if not report_run('%s: async tests and touched modules on Python %s' % (
             upstream.title, python_version(python)),
             runtests(python, upstream.test_tree, labels + QUICK, log_path('async-upstream.log'))):
