@@ -84,7 +84,7 @@ def count_unittest(output):
     closing = re.findall(r'^(OK|FAILED)(?: \((.*)\))?$', output, re.M)
     failed = skipped = 0
     if closing:
-        fields = dict(re.findall(r'([\w ]+)=(\d+)', closing[-1][1] or ''))
+        fields = {key.strip(): value for key, value in re.findall(r'([\w ]+)=(\d+)', closing[-1][1] or '')}
         failed = int(fields.get('failures', 0)) + int(fields.get('errors', 0)) + int(
             fields.get('unexpected successes', 0))
         skipped = int(fields.get('skipped', 0))

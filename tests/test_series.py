@@ -240,6 +240,14 @@ class SeriesToolTests(ToolTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.project, 'build', 'evil')))
         self.assertFalse(os.path.exists(self.tree))
 
+    def test_wheel_refuses_uncommitted_changes(self):
+        self.series('apply')
+        with open(os.path.join(self.tree, 'pkg', 'core.py'), 'a') as f:
+            f.write('# work in progress\n')
+        output = self.series('wheel', expect=1)
+        self.assertIn('uncommitted changes, which a wheel built from its commits would leave out', output)
+        self.assertFalse(os.path.exists(os.path.join(self.project, 'build', 'dist')))
+
     def test_bench_rejects_bad_arguments(self):
         """Bad bench arguments fail before anything is built or downloaded."""
         os.makedirs(os.path.join(self.project, 'bench'))
@@ -395,6 +403,17 @@ class FailingIdsTests(unittest.TestCase):
             'app.tests.ATests.test_a', 'app.tests.BTests.test_b', 'app.tests.CTests.test_c',
             'app.tests.DTests.setUpClass', 'app.tests.ETests.test_e',
         })
+
+    def test_counts(self):
+        from seriestool import wheel
+        self.assertEqual(self.tool.skipped_count('Ran 9 tests in 1s\n\nOK (skipped=3)\n'), 3)
+        self.assertEqual(self.tool.skipped_count(
+            'Ran 9 tests in 1s\n\nFAILED (failures=1, errors=2, skipped=4, expected failures=1)\n'), 4)
+        self.assertEqual(self.tool.skipped_count('Ran 9 tests in 1s\n\nOK\n'), 0)
+        self.assertEqual(wheel.count_unittest('Ran 7 tests in 0.1s\n\nFAILED (failures=1, errors=1, skipped=2)\n'),
+                         (7, 2, 2))
+        self.assertEqual(wheel.count_pytest('==== 5 passed, 1 failed, 2 skipped, 1 warning in 1.20s ====\n'),
+                         (6, 1, 2))
 
 
 if __name__ == '__main__':
