@@ -14,7 +14,9 @@ import tarfile
 import tempfile
 import unittest
 
-TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'series')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOL = os.path.join(REPO, 'series')
+PACKAGE = os.path.join(REPO, 'seriestool')
 
 FILES = {
     'README': 'A fake project.\n',
@@ -33,7 +35,8 @@ def make_sdist(path, files=FILES, top='Fake-1.0'):
             archive.addfile(info, io.BytesIO(data))
 
 
-class SeriesToolTests(unittest.TestCase):
+class ToolTestCase(unittest.TestCase):
+    """A temporary project holding the tool, with a fake base in its download cache."""
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.tmp)
@@ -42,6 +45,8 @@ class SeriesToolTests(unittest.TestCase):
         os.makedirs(os.path.join(self.project, 'patches'))
         os.makedirs(self.cache)
         shutil.copy(TOOL, self.project)
+        shutil.copytree(PACKAGE, os.path.join(self.project, 'seriestool'),
+                        ignore=shutil.ignore_patterns('__pycache__'))
         sdist = os.path.join(self.cache, 'Fake-1.0.tar.gz')
         make_sdist(sdist)
         with open(sdist, 'rb') as f:
@@ -86,6 +91,8 @@ class SeriesToolTests(unittest.TestCase):
                 result[name] = f.read()
         return result
 
+
+class SeriesToolTests(ToolTestCase):
     def test_apply_materializes_base(self):
         output = self.series('apply')
         self.assertIn('0 patches', output)
@@ -164,7 +171,7 @@ class SeriesToolTests(unittest.TestCase):
             f.write(text.replace('-    return 42', '-    return 41'))
         shutil.rmtree(os.path.join(self.project, 'build'))
         output = self.series('apply', expect=1)
-        self.assertIn('patch 1/1 0001-Changed-the-answer.patch does not apply', output)
+        self.assertIn('patch 1/1 patches/0001-Changed-the-answer.patch does not apply', output)
         self.assertIn('files it touches: pkg/core.py', output)
         self.assertIn('git am --continue', output)
         self.assertTrue(os.path.isdir(os.path.join(self.tree, '.git', 'rebase-apply')))
@@ -233,6 +240,13 @@ class SeriesToolTests(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.project, 'build', 'evil')))
         self.assertFalse(os.path.exists(self.tree))
 
+    def test_wheel_refuses_uncommitted_changes(self):
+        self.series('apply')
+        with open(os.path.join(self.tree, 'pkg', 'core.py'), 'a') as f:
+            f.write('# work in progress\n')
+        output = self.series('wheel', expect=1)
+        self.assertIn('uncommitted changes, which a wheel built from its commits would leave out', output)
+        self.assertFalse(os.path.exists(os.path.join(self.project, 'build', 'dist')))
 
     def test_bench_rejects_bad_arguments(self):
         """Bad bench arguments fail before anything is built or downloaded."""
@@ -245,14 +259,136 @@ class SeriesToolTests(unittest.TestCase):
         self.assertIn('no [venv nope] in series.cfg', output)
         self.assertFalse(os.path.exists(os.path.join(self.project, 'build')))
 
+
+class UpstreamTests(ToolTestCase):
+    """A second base (a fake 'main'): ./series port, drift and apply --upstream."""
+    MAIN_FILES = dict(FILES, **{
+        # main changed the line the series changes: a port conflicts there.
+        'pkg/core.py': 'def answer():\n    return 42  # main\n',
+        '.gitattributes': 'docs/releases/*.txt merge=union\n',
+        'docs/releases/1.1.txt': 'Release notes\n=============\n\nMinor features\n--------------\n\n* A.\n',
+    })
+
+    def setUp(self):
+        super().setUp()
+        shared = os.path.join(self.tmp, 'shared')
+        os.makedirs(shared)
+        archive = os.path.join(shared, 'fake-main.tar.gz')
+        make_sdist(archive, self.MAIN_FILES, top='fake-main')
+        with open(archive, 'rb') as f:
+            main_sha256 = hashlib.sha256(f.read()).hexdigest()
+        with open(os.path.join(self.project, 'series.cfg'), 'a') as f:
+            f.write('[upstream]\ntitle = Fake main\narchive = ../shared/fake-main.tar.gz\n'
+                    'sha256 = %s\ntop = fake-main\n' % main_sha256)
+        self.upstream_tree = os.path.join(self.project, 'build', 'upstream')
+        self.series('apply')
+
+    def test_port_without_conflict(self):
+        self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
+        self.series('export')
+        output = self.series('port')
+        self.assertIn('1 patches exported to upstream/', output)
+        self.assertIn('hold the same 1 patches', output)
+        with open(os.path.join(self.project, 'upstream', 'series')) as f:
+            self.assertEqual(f.read(), '0001-Added-pkg.new.patch\n')
+        self.assertEqual(self.git('log', '--format=%s', 'base..HEAD', cwd=self.upstream_tree).strip(),
+                         'Added pkg.new.')
+        self.series('drift')
+        # upstream/ applies with plain git am onto main.
+        shutil.rmtree(self.upstream_tree)
+        self.assertIn('1 patches from upstream/', self.series('apply', '--upstream'))
+        self.assertIn('matches upstream/', self.series('status', '--upstream'))
+
+    def test_port_conflict_is_resolved_once(self):
+        self.commit_change('pkg/core.py', 'def answer():\n    return 43\n', 'Changed the answer.')
+        self.series('export')
+        output = self.series('port', expect=1)
+        self.assertIn('patch 1/1 0001-Changed-the-answer.patch conflicts with Fake main', output)
+        self.assertIn('files in conflict: pkg/core.py', output)
+        self.assertIn('./series port --continue', output)
+        self.assertIn('./series port --abort', output)
+        self.assertFalse(os.path.exists(os.path.join(self.project, 'upstream', 'series')))
+        # Not resolved yet: --continue says what is left.
+        output = self.series('port', '--continue', expect=1)
+        self.assertIn('not resolved yet', output)
+        self.assertIn('pkg/core.py', output)
+        with open(os.path.join(self.upstream_tree, 'pkg', 'core.py'), 'w') as f:
+            f.write('def answer():\n    return 43  # main\n')
+        self.git('add', 'pkg/core.py', cwd=self.upstream_tree)
+        output = self.series('port', '--continue')
+        self.assertIn('1 patches exported to upstream/', output)
+        rerere = os.path.join(self.project, 'upstream', 'rerere')
+        self.assertEqual(len(os.listdir(rerere)), 1)
+        # The next port replays the recorded resolution.
+        self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
+        self.series('export')
+        output = self.series('port')
+        self.assertIn('replayed the recorded resolution of pkg/core.py', output)
+        self.assertIn('2 patches exported to upstream/', output)
+        with open(os.path.join(self.upstream_tree, 'pkg', 'core.py')) as f:
+            self.assertEqual(f.read(), 'def answer():\n    return 43  # main\n')
+        # A port that stopped can be given up.
+        self.commit_change('pkg/core.py', 'def answer():\n    return 44\n', 'Changed the answer again.')
+        self.series('export')
+        self.assertIn('patch 3/3 0003-Changed-the-answer-again.patch conflicts', self.series('port', expect=1))
+        self.assertIn('a port is in progress', self.series('port', expect=1))
+        self.assertIn('aborted', self.series('port', '--abort'))
+        self.assertEqual(self.git('rev-parse', 'HEAD', cwd=self.upstream_tree),
+                         self.git('rev-parse', 'base', cwd=self.upstream_tree))
+
+    def test_release_notes_conflict_visibly(self):
+        """main's union merge driver is off: release notes conflict instead of merging silently."""
+        os.makedirs(os.path.join(self.tree, 'docs', 'releases'))
+        self.commit_change('docs/releases/1.1.txt', 'Release notes\n=============\n\n* B.\n',
+                           'Added a release note.')
+        self.series('export')
+        output = self.series('port', expect=1)
+        self.assertIn('files in conflict: docs/releases/1.1.txt', output)
+
+    def test_port_refuses_to_clobber_build_upstream(self):
+        self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
+        self.series('export')
+        self.series('port')
+        with open(os.path.join(self.upstream_tree, 'pkg', 'new.py'), 'w') as f:
+            f.write('X = 2\n')
+        self.git('commit', '-q', '-am', 'Changed pkg.new on main.', cwd=self.upstream_tree)
+        output = self.series('port', expect=1)
+        self.assertIn('refusing to replace', output)
+        self.assertIn('not exported to upstream/', output)
+        self.assertIn('refusing to replace', self.series('apply', '--upstream', expect=1))
+        output = self.series('port', '--force')
+        self.assertIn('moved the old tree aside', output)
+        (old,) = os.listdir(os.path.join(self.project, 'build', 'trash'))
+        self.assertEqual(self.git('log', '-1', '--format=%s', cwd=os.path.join(
+            self.project, 'build', 'trash', old)).strip(), 'Changed pkg.new on main.')
+
+    def test_drift(self):
+        self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
+        self.series('export')
+        # Before upstream/series exists: a warning, not a failure.
+        self.assertIn('WARNING: upstream/series does not exist yet', self.series('drift'))
+        os.makedirs(os.path.join(self.project, 'upstream'))
+        with open(os.path.join(self.project, 'upstream', 'series'), 'w') as f:
+            f.write('')
+        output = self.series('drift', expect=1)
+        self.assertIn('patches/ has 1 patches, upstream/ has 0', output)
+        self.assertIn('patches/ 1 only: Added pkg.new.', output)
+        self.series('port')
+        self.series('drift')
+        # A subject changed on one side only.
+        self.git('commit', '-q', '--amend', '-m', 'Added the pkg.new module.')
+        self.series('export')
+        output = self.series('drift', expect=1)
+        self.assertIn('patches/ 1 only: Added the pkg.new module.', output)
+        self.assertIn('upstream/ 1 only: Added pkg.new.', output)
+
+
 class FailingIdsTests(unittest.TestCase):
     def setUp(self):
-        import importlib.machinery
-        import importlib.util
-        loader = importlib.machinery.SourceFileLoader('series_tool', TOOL)
-        spec = importlib.util.spec_from_loader('series_tool', loader)
-        self.tool = importlib.util.module_from_spec(spec)
-        loader.exec_module(self.tool)
+        sys.path.insert(0, REPO)
+        self.addCleanup(sys.path.remove, REPO)
+        from seriestool import checks
+        self.tool = checks
 
     def test_python_311_and_older_formats(self):
         output = (
@@ -267,6 +403,17 @@ class FailingIdsTests(unittest.TestCase):
             'app.tests.ATests.test_a', 'app.tests.BTests.test_b', 'app.tests.CTests.test_c',
             'app.tests.DTests.setUpClass', 'app.tests.ETests.test_e',
         })
+
+    def test_counts(self):
+        from seriestool import wheel
+        self.assertEqual(self.tool.skipped_count('Ran 9 tests in 1s\n\nOK (skipped=3)\n'), 3)
+        self.assertEqual(self.tool.skipped_count(
+            'Ran 9 tests in 1s\n\nFAILED (failures=1, errors=2, skipped=4, expected failures=1)\n'), 4)
+        self.assertEqual(self.tool.skipped_count('Ran 9 tests in 1s\n\nOK\n'), 0)
+        self.assertEqual(wheel.count_unittest('Ran 7 tests in 0.1s\n\nFAILED (failures=1, errors=1, skipped=2)\n'),
+                         (7, 2, 2))
+        self.assertEqual(wheel.count_pytest('==== 5 passed, 1 failed, 2 skipped, 1 warning in 1.20s ====\n'),
+                         (6, 1, 2))
 
 
 if __name__ == '__main__':
