@@ -11,6 +11,7 @@ nobody has resolved yet.
 import difflib
 import email
 import email.header
+import hashlib
 import os
 import re
 import shutil
@@ -91,6 +92,33 @@ def text_merges_only(tree):
     return overrides
 
 
+# What each patch of upstream/ was ported from ----------------------------
+#
+# upstream/sources has a line per patch of upstream/: its name and the
+# sha256 of the patch of patches/ it was ported from. A port reuses the
+# patch of upstream/ as it is (with the changes main needed beyond the
+# conflicts rerere records) while the patch of patches/ is unchanged, and
+# ports afresh only the patches that changed; the drift check reports a
+# patch of upstream/ whose source changed since.
+
+def sources_file(base):
+    return os.path.join(base.patches, 'sources')
+
+
+def file_sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def read_sources(base):
+    """[(upstream patch name, sha256 of its source in patches/)], or None."""
+    try:
+        with open(sources_file(base)) as f:
+            return [tuple(line.split()) for line in f if line.strip()]
+    except FileNotFoundError:
+        return None
+
+
 # The port -----------------------------------------------------------------
 
 def port_dir(base):
@@ -158,14 +186,42 @@ def start_port(config, force=False):
     mbox = port_dir(upstream)
     os.makedirs(mbox)
     names = export_to(source, mbox)
+    hashes = [file_sha256(os.path.join(mbox, name)) for name in names]
     with open(os.path.join(mbox, 'names'), 'w') as f:
         f.write(''.join(name + '\n' for name in names))
+    with open(os.path.join(mbox, 'hashes'), 'w') as f:
+        f.write(''.join(h + '\n' for h in hashes))
+    patches = [os.path.join(mbox, name) for name in names]
+    previous = read_sources(upstream) or []
+    reused, fresh = [], []
+    for i, name in enumerate(names):
+        if i < len(previous) and previous[i][1] == hashes[i] and \
+                os.path.isfile(os.path.join(upstream.patches, previous[i][0])):
+            patches[i] = os.path.join(upstream.patches, previous[i][0])
+            reused.append(previous[i][0])
+        else:
+            fresh.append(name)
+    if reused:
+        # `git am -3` of a reused patch needs the blobs of the previous port.
+        git(tree, 'checkout', '-q', '-b', 'series-previous')
+        old = [os.path.join(upstream.patches, n) for n, h in previous
+               if os.path.isfile(os.path.join(upstream.patches, n))]
+        if git(tree, 'am', '-q', *old, check=False).returncode:
+            git(tree, 'am', '--abort', check=False)
+        git(tree, 'checkout', '-q', '-')
+        git(tree, 'branch', '-q', '-D', 'series-previous')
     say('port: carrying %d commits of %s onto %s in %s (git am -3; %d recorded resolutions from %s).' % (
         len(names), rel(source), upstream.title, rel(tree), known, rel(rerere_store(upstream)) + '/'))
+    if reused:
+        say('port: reusing %d patches of %s whose source in %s is unchanged.' % (
+            len(reused), upstream.dirname, release.dirname))
+    if fresh and previous:
+        say('port: porting afresh what changed in %s: %s. Check the changes main needs beyond the '
+            'conflicts (rerere replays only those): compare with the previous %s in git.' % (
+                release.dirname, ', '.join(fresh), upstream.dirname))
     if not names:
         return drive(config, upstream, None)
-    proc = git(tree, *(AM_CONFIG + ['am', '-3', '--keep-cr'] + [os.path.join(mbox, n) for n in names]),
-               check=False)
+    proc = git(tree, *(AM_CONFIG + ['am', '-3', '--keep-cr'] + patches), check=False)
     return drive(config, upstream, proc)
 
 
@@ -245,6 +301,10 @@ def finish_port(config, upstream):
     tree = upstream.tree
     new = save_resolutions(tree, upstream)
     names = export_tree(tree, upstream, 'port')
+    with open(os.path.join(port_dir(upstream), 'hashes')) as f:
+        hashes = f.read().split()
+    with open(sources_file(upstream), 'w') as f:
+        f.write(''.join('%s %s\n' % pair for pair in zip(names, hashes)))
     shutil.rmtree(port_dir(upstream), ignore_errors=True)
     stored = len(os.listdir(rerere_store(upstream))) if os.path.isdir(rerere_store(upstream)) else 0
     say('port: %d patches exported to %s; %d recorded resolutions in %s (%d new): '
@@ -291,7 +351,19 @@ def drift(config):
                         rel(upstream.series_file), len(ours), upstream.title))
     theirs = subjects(upstream)
     if ours == theirs:
-        return [], None
+        sources = read_sources(upstream)
+        if sources is None:
+            return [], '%s does not exist: run ./series port to record what upstream/ was ported from.' % (
+                rel(sources_file(upstream)))
+        stale = [
+            '  %s was ported from another version of %s%s: run ./series port.' % (
+                name, release.dirname, ours_name)
+            for (name, recorded), ours_name in zip(sources, read_series(release))
+            if recorded != file_sha256(os.path.join(release.patches, ours_name))
+        ]
+        if len(sources) != len(ours):
+            stale.append('  %s lists %d patches, not %d.' % (rel(sources_file(upstream)), len(sources), len(ours)))
+        return stale, None
     problems = ['%s has %d patches, %s has %d.' % (release.dirname, len(ours), upstream.dirname, len(theirs))]
     matcher = difflib.SequenceMatcher(a=ours, b=theirs, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -316,8 +388,9 @@ def report_drift(config):
     for line in problems:
         say('drift: %s' % line)
     if not problems and not warning:
-        say('drift: %s and %s hold the same %d patches (same subjects, same order).' % (
-            config.base.dirname, config.upstream.dirname, len(read_series(config.base))))
+        say('drift: %s and %s hold the same %d patches (same subjects, same order, and upstream/ '
+            'ported from these versions).' % (
+                config.base.dirname, config.upstream.dirname, len(read_series(config.base))))
     return bool(problems)
 
 

@@ -319,7 +319,9 @@ class UpstreamTests(ToolTestCase):
         self.assertIn('1 patches exported to upstream/', output)
         rerere = os.path.join(self.project, 'upstream', 'rerere')
         self.assertEqual(len(os.listdir(rerere)), 1)
-        # The next port replays the recorded resolution.
+        # The next port of that patch replays the recorded resolution
+        # (without upstream/sources, nothing of upstream/ is reused).
+        os.remove(os.path.join(self.project, 'upstream', 'sources'))
         self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
         self.series('export')
         output = self.series('port')
@@ -335,6 +337,41 @@ class UpstreamTests(ToolTestCase):
         self.assertIn('aborted', self.series('port', '--abort'))
         self.assertEqual(self.git('rev-parse', 'HEAD', cwd=self.upstream_tree),
                          self.git('rev-parse', 'base', cwd=self.upstream_tree))
+
+    def test_port_reuses_unchanged_patches(self):
+        """
+        A port keeps what was changed for main beyond the conflicts, in the
+        patches whose source is unchanged, and the drift check reports a
+        patch of upstream/ whose source changed.
+        """
+        self.commit_change('pkg/new.py', 'X = 1\n', 'Added pkg.new.')
+        self.commit_change('pkg/other.py', 'Y = 1\n', 'Added pkg.other.')
+        self.series('export')
+        self.series('port')
+        # A change main needs that isn't a conflict: made by hand in the port.
+        tip = self.git('rev-parse', 'HEAD', cwd=self.upstream_tree).strip()
+        self.git('reset', '-q', '--hard', 'HEAD~1', cwd=self.upstream_tree)
+        with open(os.path.join(self.upstream_tree, 'pkg', 'new.py'), 'w') as f:
+            f.write('X = 1  # main\n')
+        self.git('commit', '-q', '-a', '--amend', '--no-edit', cwd=self.upstream_tree)
+        self.git('cherry-pick', tip, cwd=self.upstream_tree)
+        self.series('export', '--upstream')
+        self.series('drift')
+        # The second patch changes: it's ported afresh, the first is reused.
+        self.commit_change('pkg/other.py', 'Y = 2\n', 'Changed pkg.other.')
+        self.git('reset', '-q', '--soft', 'HEAD~2')
+        self.git('commit', '-q', '-m', 'Added pkg.other.')
+        self.series('export')
+        output = self.series('drift', expect=1)
+        self.assertIn('0002-Added-pkg.other.patch was ported from another version of patches/', output)
+        output = self.series('port')
+        self.assertIn('reusing 1 patches of upstream/', output)
+        self.assertIn('porting afresh what changed in patches/: 0002-Added-pkg.other.patch', output)
+        with open(os.path.join(self.upstream_tree, 'pkg', 'new.py')) as f:
+            self.assertEqual(f.read(), 'X = 1  # main\n')
+        with open(os.path.join(self.upstream_tree, 'pkg', 'other.py')) as f:
+            self.assertEqual(f.read(), 'Y = 2\n')
+        self.series('drift')
 
     def test_release_notes_conflict_visibly(self):
         """main's union merge driver is off: release notes conflict instead of merging silently."""
