@@ -11,10 +11,10 @@ nobody has resolved yet.
 import difflib
 import email
 import email.header
-import hashlib
 import os
 import re
 import shutil
+import subprocess
 
 from .common import SeriesError, git, rel, say
 from .config import read_config, require_upstream
@@ -95,19 +95,30 @@ def text_merges_only(tree):
 # What each patch of upstream/ was ported from ----------------------------
 #
 # upstream/sources has a line per patch of upstream/: its name and the
-# sha256 of the patch of patches/ it was ported from. A port reuses the
-# patch of upstream/ as it is (with the changes main needed beyond the
-# conflicts rerere records) while the patch of patches/ is unchanged, and
-# ports afresh only the patches that changed; the drift check reports a
-# patch of upstream/ whose source changed since.
+# `git patch-id --stable` of the patch of patches/ it was ported from (the
+# change, whatever the line numbers and blob ids). A port reuses the change
+# of a patch of upstream/ as it is (with what main needed beyond the
+# conflicts rerere records) while its source's change is the same, with
+# the source's message; it ports afresh only the patches whose change
+# differs. The drift check reports a patch of upstream/ whose source's
+# change or message differs.
 
 def sources_file(base):
     return os.path.join(base.patches, 'sources')
 
 
-def file_sha256(path):
+def patch_id(path):
     with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        proc = subprocess.run(['git', 'patch-id', '--stable'], stdin=f, stdout=subprocess.PIPE, check=True)
+    return proc.stdout.split()[0].decode() if proc.stdout.strip() else 'none'
+
+
+def split_patch(path):
+    """(message part, change part) of a `git format-patch` file."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    cut = data.find(b'\n---\n')
+    return (data, b'') if cut < 0 else (data[:cut], data[cut:])
 
 
 def read_sources(base):
@@ -148,12 +159,12 @@ def current_patch(base):
     try:
         with open(os.path.join(apply_dir, 'next')) as f:
             number = int(f.read())
-        with open(os.path.join(apply_dir, 'last')) as f:
-            total = int(f.read())
     except (OSError, ValueError):
         return None, None, '(unknown)'
     names = port_names(base)
-    return number, total, names[number - 1] if 0 < number <= len(names) else '(unknown)'
+    with open(os.path.join(port_dir(base), 'offset')) as f:
+        number += int(f.read())
+    return number, len(names), names[number - 1] if 0 < number <= len(names) else '(unknown)'
 
 
 def start_port(config, force=False):
@@ -186,49 +197,98 @@ def start_port(config, force=False):
     mbox = port_dir(upstream)
     os.makedirs(mbox)
     names = export_to(source, mbox)
-    hashes = [file_sha256(os.path.join(mbox, name)) for name in names]
+    hashes = [patch_id(os.path.join(mbox, name)) for name in names]
     with open(os.path.join(mbox, 'names'), 'w') as f:
         f.write(''.join(name + '\n' for name in names))
     with open(os.path.join(mbox, 'hashes'), 'w') as f:
         f.write(''.join(h + '\n' for h in hashes))
     patches = [os.path.join(mbox, name) for name in names]
     previous = read_sources(upstream) or []
-    reused, fresh = [], []
+    reused, fresh, review = [], [], []
     for i, name in enumerate(names):
         if i < len(previous) and previous[i][1] == hashes[i] and \
                 os.path.isfile(os.path.join(upstream.patches, previous[i][0])):
-            patches[i] = os.path.join(upstream.patches, previous[i][0])
+            # The change of upstream/ with the message of patches/.
+            patches[i] = os.path.join(mbox, 'reused-' + name)
+            with open(patches[i], 'wb') as f:
+                f.write(split_patch(os.path.join(mbox, name))[0])
+                f.write(split_patch(os.path.join(upstream.patches, previous[i][0]))[1])
             reused.append(previous[i][0])
         else:
             fresh.append(name)
-    if reused:
-        # `git am -3` of a reused patch needs the blobs of the previous port.
+            if i < len(previous):
+                review.append(i)
+    if previous:
+        # The previous port, as refs/series/previous/N: `git am -3` of a
+        # reused patch needs its blobs, and a patch ported afresh is
+        # compared with it.
         git(tree, 'checkout', '-q', '-b', 'series-previous')
         old = [os.path.join(upstream.patches, n) for n, h in previous
                if os.path.isfile(os.path.join(upstream.patches, n))]
         if git(tree, 'am', '-q', *old, check=False).returncode:
             git(tree, 'am', '--abort', check=False)
+        commits = git(tree, 'rev-list', '--reverse', 'base..HEAD').stdout.split()
+        for number, commit in enumerate(commits, 1):
+            git(tree, 'update-ref', 'refs/series/previous/%d' % number, commit)
         git(tree, 'checkout', '-q', '-')
         git(tree, 'branch', '-q', '-D', 'series-previous')
+    # Batches of patches: the port stops after each patch ported afresh that
+    # had a previous port, for what main needs beyond the conflicts.
+    with open(os.path.join(mbox, 'queue'), 'w') as f:
+        for i, path in enumerate(patches):
+            f.write('%s %d\n' % (path, i in review))
     say('port: carrying %d commits of %s onto %s in %s (git am -3; %d recorded resolutions from %s).' % (
         len(names), rel(source), upstream.title, rel(tree), known, rel(rerere_store(upstream)) + '/'))
     if reused:
         say('port: reusing %d patches of %s whose source in %s is unchanged.' % (
             len(reused), upstream.dirname, release.dirname))
     if fresh and previous:
-        say('port: porting afresh what changed in %s: %s. Check the changes main needs beyond the '
-            'conflicts (rerere replays only those): compare with the previous %s in git.' % (
-                release.dirname, ', '.join(fresh), upstream.dirname))
-    if not names:
-        return drive(config, upstream, None)
-    proc = git(tree, *(AM_CONFIG + ['am', '-3', '--keep-cr'] + patches), check=False)
-    return drive(config, upstream, proc)
+        say('port: porting afresh what changed in %s: %s.' % (release.dirname, ', '.join(fresh)))
+    return drive(config, upstream, next_batch(upstream))
+
+
+def next_batch(upstream):
+    """Apply the queued patches up to the next one to review; None if none is left."""
+    mbox = port_dir(upstream)
+    with open(os.path.join(mbox, 'queue')) as f:
+        queue = [line.rsplit(' ', 1) for line in f.read().splitlines()]
+    if not queue:
+        return None
+    end = next((i + 1 for i, (path, review) in enumerate(queue) if review == '1'), len(queue))
+    names = port_names(upstream)
+    with open(os.path.join(mbox, 'offset'), 'w') as f:
+        f.write(str(len(names) - len(queue)))
+    with open(os.path.join(mbox, 'queue'), 'w') as f:
+        f.write(''.join(' '.join(pair) + '\n' for pair in queue[end:]))
+    with open(os.path.join(mbox, 'review'), 'w') as f:
+        f.write(str(len(names) - len(queue) + end) if queue[end - 1][1] == '1' else '')
+    return git(upstream.tree, *(AM_CONFIG + ['am', '-3', '--keep-cr'] + [path for path, review in queue[:end]]),
+               check=False)
+
+
+def review_message(upstream, number):
+    names = port_names(upstream)
+    tree = rel(upstream.tree)
+    return (
+        'port: patch %d/%d %s was ported afresh: its change in patches/ differs from the one upstream/ '
+        'was ported from, and rerere carries only the resolutions of conflicts. Compare it with its '
+        'previous port, `git -C %s diff refs/series/previous/%d HEAD` (what changed in patches/, and '
+        'what main needed beyond the conflicts), make the latter again if it is still needed (`git -C '
+        '%s commit --amend`), then run ./series port --continue.' % (
+            number, len(names), names[number - 1], tree, number, tree))
 
 
 def drive(config, upstream, proc):
-    """Continue past conflicts rerere resolved; stop at the others; finish."""
+    """Continue past conflicts rerere resolved; stop at the others and for review; finish."""
     tree = upstream.tree
-    while proc is not None and proc.returncode:
+    while proc is not None:
+        if not proc.returncode:
+            with open(os.path.join(port_dir(upstream), 'review')) as f:
+                review = f.read().strip()
+            if review:
+                raise SeriesError(review_message(upstream, int(review)))
+            proc = next_batch(upstream)
+            continue
         if not operation_in_progress(tree):
             raise SeriesError('port: git am failed in %s:\n%s' % (rel(tree), proc.stdout.rstrip()))
         number, total, name = current_patch(upstream)
@@ -270,7 +330,8 @@ def continue_port(config):
     if not os.path.isdir(port_dir(upstream)):
         raise SeriesError('port: no port in progress in %s; start one with ./series port.' % rel(tree))
     if not operation_in_progress(tree):
-        return finish_port(config, upstream)  # `git am --continue` was run by hand.
+        # After a review stop, or `git am --continue` run by hand.
+        return drive(config, upstream, next_batch(upstream))
     number, total, name = current_patch(upstream)
     unmerged = git(tree, 'diff', '--name-only', '--diff-filter=U').stdout.split()
     markers = files_with_markers(tree)
@@ -355,12 +416,15 @@ def drift(config):
         if sources is None:
             return [], '%s does not exist: run ./series port to record what upstream/ was ported from.' % (
                 rel(sources_file(upstream)))
-        stale = [
-            '  %s was ported from another version of %s%s: run ./series port.' % (
-                name, release.dirname, ours_name)
-            for (name, recorded), ours_name in zip(sources, read_series(release))
-            if recorded != file_sha256(os.path.join(release.patches, ours_name))
-        ]
+        stale = []
+        for (name, recorded), ours_name in zip(sources, read_series(release)):
+            source = os.path.join(release.patches, ours_name)
+            if recorded != patch_id(source):
+                stale.append('  %s was ported from another version of %s%s: run ./series port.' % (
+                    name, release.dirname, ours_name))
+            elif split_patch(source)[0] != split_patch(os.path.join(upstream.patches, name))[0]:
+                stale.append('  %s has another message than %s%s: run ./series port.' % (
+                    name, release.dirname, ours_name))
         if len(sources) != len(ours):
             stale.append('  %s lists %d patches, not %d.' % (rel(sources_file(upstream)), len(sources), len(ours)))
         return stale, None

@@ -364,14 +364,30 @@ class UpstreamTests(ToolTestCase):
         self.series('export')
         output = self.series('drift', expect=1)
         self.assertIn('0002-Added-pkg.other.patch was ported from another version of patches/', output)
-        output = self.series('port')
+        output = self.series('port', expect=1)
         self.assertIn('reusing 1 patches of upstream/', output)
         self.assertIn('porting afresh what changed in patches/: 0002-Added-pkg.other.patch', output)
+        # It stops there, for what main needs beyond the conflicts.
+        self.assertIn('patch 2/2 0002-Added-pkg.other.patch was ported afresh', output)
+        self.assertIn('diff refs/series/previous/2 HEAD', output)
+        output = self.series('port', '--continue')
+        self.assertIn('2 patches exported to upstream/', output)
         with open(os.path.join(self.upstream_tree, 'pkg', 'new.py')) as f:
             self.assertEqual(f.read(), 'X = 1  # main\n')
         with open(os.path.join(self.upstream_tree, 'pkg', 'other.py')) as f:
             self.assertEqual(f.read(), 'Y = 2\n')
         self.series('drift')
+        # A new message only: the change of upstream/ is reused, with it.
+        tip = self.git('rev-parse', 'HEAD').strip()
+        self.git('reset', '-q', '--hard', 'HEAD~1')
+        self.git('commit', '-q', '--amend', '-m', 'Added pkg.new.\n\nWhy.')
+        self.git('cherry-pick', tip)
+        self.series('export')
+        self.assertIn('0001-Added-pkg.new.patch has another message than patches/', self.series('drift', expect=1))
+        self.assertIn('reusing 2 patches of upstream/', self.series('port'))
+        self.assertEqual(self.git('log', '-1', '--format=%b', 'HEAD~1', cwd=self.upstream_tree).strip(), 'Why.')
+        with open(os.path.join(self.upstream_tree, 'pkg', 'new.py')) as f:
+            self.assertEqual(f.read(), 'X = 1  # main\n')
 
     def test_release_notes_conflict_visibly(self):
         """main's union merge driver is off: release notes conflict instead of merging silently."""
