@@ -155,7 +155,8 @@ def cmd_test(args):
     if args.no_example:
         say('example: skipped (--no-example).')
     else:
-        passed, _ = example_project(config)
+        # The wheel of the fresh tree: uncommitted edits can't get in.
+        passed, _ = example_project(config, release.test_tree)
         if passed is False:
             failed.append('example project')
 

@@ -28,10 +28,15 @@ def local_version(config, tree):
     return '%s+async.%s' % (config.version, tree_id[:10])
 
 
-def build_wheel(config):
-    """Build build/dist/django-VERSION-py3-none-any.whl from HEAD of build/django; return its path."""
-    tree = config.base.tree
-    ensure_tree(config.base, 'wheel')
+def build_wheel(config, tree=None):
+    """
+    Build build/dist/django-VERSION-py3-none-any.whl from HEAD of build/django
+    (or of another tree of the series, such as ./series test's); return its
+    path and version.
+    """
+    if tree is None:
+        tree = config.base.tree
+        ensure_tree(config.base, 'wheel')
     operation = operation_in_progress(tree)
     dirty = uncommitted(tree)
     if operation or dirty:
@@ -100,7 +105,7 @@ def count_pytest(output):
     return ran, failed, counts.get('skipped', 0)
 
 
-def example_project(config):
+def example_project(config, tree=None):
     """
     Build the wheel, install it over stock Django in a fresh virtualenv,
     install the example's requirements and run its tests with manage.py
@@ -111,7 +116,7 @@ def example_project(config):
     if not os.path.isfile(os.path.join(example, 'manage.py')):
         say('example: skipped, there is no example project (%s/manage.py) yet.' % rel(example))
         return None, []
-    wheel, version = build_wheel(config)
+    wheel, version = build_wheel(config, tree)
     python = require_python(config.example_python, 'the example project')
     venv = os.path.join(BUILD, 'venv-example')
     shutil.rmtree(venv, ignore_errors=True)
